@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument(
         "--backend",
-        help=f"backend URL (default: diskcache in ./{DEFAULT_DEMO_DIR})",
+        help=(
+            f"backend URL (default: diskcache in ./{DEFAULT_DEMO_DIR}, emptied before each "
+            "run). The demo writes usage for groq keys 1-3 and gemini key 1: "
+            "point it at a scratch store, never a production one"
+        ),
     )
     demo.add_argument("--requests", type=int, default=300, help="requests to simulate")
     demo.add_argument("--seed", type=int, default=7, help="random seed")
@@ -42,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .errors import QuotaKitError
 
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        backend = args.backend or f"diskcache://{Path(DEFAULT_DEMO_DIR).resolve()}"
+        backend = args.backend
+        if backend is None:
+            folder = Path(DEFAULT_DEMO_DIR).resolve()
+            shutil.rmtree(folder, ignore_errors=True)  # our own scratch folder
+            backend = f"diskcache://{folder}"
         try:
             _print(run_demo(backend, requests=args.requests, seed=args.seed))
         except QuotaKitError as exc:

@@ -1,8 +1,11 @@
 """The one exception hierarchy of quota_kit.
 
 Everything the library raises on purpose derives from :class:`QuotaKitError`, so
-``except QuotaKitError`` catches all of it. Each class also derives from the
-closest built-in exception, so existing ``except ValueError`` code keeps working.
+``except QuotaKitError`` catches all of it. (Building a pydantic model such as
+``ApiKey(...)`` yourself raises pydantic's ``ValidationError``, as pydantic does;
+the tracker turns invalid key dicts into :class:`ConfigurationError`.) Each class
+also derives from the closest built-in exception, so existing ``except
+ValueError`` code keeps working.
 
 ::
 

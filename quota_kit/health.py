@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from .backends.base import Bucket, Op
-from .layout import key_owner, partition_of
+from .layout import grace, key_owner, partition_of
 from .models import ApiKey
 from .windows import span_window
 
@@ -34,6 +34,7 @@ __all__ = [
     "Outcome",
     "clear_buckets",
     "cooldown_op",
+    "disable_op",
     "health_buckets",
     "outcome_ops",
     "read_health",
@@ -100,7 +101,7 @@ def _state_bucket(key: ApiKey, name: str, expires_at: int) -> Bucket:
 
 def _outcome_buckets(key: ApiKey, now: datetime, offset: int) -> list[Bucket]:
     window = span_window(now - timedelta(seconds=offset), SPAN, "health")
-    expires = int(window.end.timestamp()) + SPAN
+    expires = int(window.end.timestamp()) + grace(window)
     owner, partition = key_owner(key), partition_of(key)
     return [
         Bucket(partition, f"{owner}|{window.label}|{metric}", expires)
@@ -145,13 +146,17 @@ def outcome_ops(key: ApiKey, outcome: Outcome, now: datetime) -> list[Op]:
     if outcome.latency is not None:
         ops += [Op(lat_ms, round(max(0.0, outcome.latency) * 1000)), Op(lat_n, 1)]
     if outcome.auth_failed:
-        disabled = _state_bucket(key, "disabled", int(now.timestamp()) + _FOREVER)
-        ops.append(Op(disabled, 1, mode="max"))
+        ops.append(disable_op(key, now))
     if outcome.rate_limited:
         hour = span_window(now, 3600, "hour")
         strikes = f"{key_owner(key)}|{hour.label}|strikes"
         ops.append(Op(Bucket(partition_of(key), strikes, int(hour.end.timestamp())), 1))
     return ops
+
+
+def disable_op(key: ApiKey, now: datetime) -> Op:
+    """Set the key's disabled flag (until :func:`clear_buckets` removes it)."""
+    return Op(_state_bucket(key, "disabled", int(now.timestamp()) + _FOREVER), 1, mode="max")
 
 
 def cooldown_op(key: ApiKey, now: datetime, seconds: float) -> Op:

@@ -10,8 +10,10 @@ Bucket names read ``<owner>|<window label>|<metric>``, for example
 ``k:groq/1|d20261203|tokens``, ``p:gemini-proj|d20261203|requests`` or
 ``k:groq/1#llama-3.1-8b|m29412345|tokens``. A new window always gets a new name,
 so a window starts at zero exactly at its boundary, whatever the store's expiry.
-A bucket expires one window-length after its window ends (the grace period), so
-the previous window stays readable for reports.
+A bucket expires a grace period after its window ends: one window length, and
+at least an hour. So the previous window stays readable for reports, and a store
+that expires keys by its own clock (Redis, diskcache, MongoDB's TTL monitor)
+tolerates up to an hour of skew against the tracker's clock.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .windows import DailyReset, Window, minute_window
 __all__ = ["Counter", "Scope", "bucket_for", "key_counters", "key_scopes", "partition_of"]
 
 METRICS = ("tokens", "requests")
+MIN_GRACE = 3600
 WINDOWS = ("day", "minute")
 
 
@@ -59,12 +62,17 @@ def key_owner(key: ApiKey) -> str:
     return f"k:{key.provider}/{key.key_id}"
 
 
+def grace(window: Window) -> int:
+    """Seconds a bucket outlives its window: one window length, and at least an
+    hour, so stores that expire by their own clock tolerate clock skew."""
+    return max(MIN_GRACE, int((window.end - window.start).total_seconds()))
+
+
 def bucket_for(partition: str, owner: str, window: Window, metric: str) -> Bucket:
-    length = int((window.end - window.start).total_seconds())
     return Bucket(
         partition=partition,
         name=f"{owner}|{window.label}|{metric}",
-        expires_at=int(window.end.timestamp()) + length,
+        expires_at=int(window.end.timestamp()) + grace(window),
     )
 
 

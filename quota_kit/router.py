@@ -46,9 +46,11 @@ class KeyLease:
 
     On exit the reservation is reconciled with the reported usage (the estimate
     when nothing was reported), and the outcome and latency are recorded. If the
-    block raises, the failure is recorded (a 429 cools the key down, a 401/403
-    disables it) and the reserved tokens are refunded down to what was reported
-    (0 by default); the request still counts.
+    block raises, the reserved tokens are refunded down to what was reported (0
+    by default; the request still counts), and a failure that concerns the key
+    (429, 401/403, 408, 5xx, timeout, connection error) is recorded: a 429 cools
+    the key down, a 401/403 disables it. Usage is always reconciled in the
+    windows the reservation was made in, even if the call ends after a reset.
     """
 
     def __init__(
@@ -59,8 +61,10 @@ class KeyLease:
         tokens: int,
         requests: int,
         model: str | None,
+        acquired_at: datetime,
     ) -> None:
         self.router = router
+        self.acquired_at = acquired_at
         self.key = key
         self.candidate = candidate
         self.reserved_tokens = tokens
@@ -109,17 +113,24 @@ class KeyLease:
         latency = self._latency
         if latency is None:
             latency = time.perf_counter() - self._started
+        outcome: Outcome | None
         if error is None:
             tokens = self.reserved_tokens if self._tokens is None else self._tokens
             outcome = Outcome(ok=True, latency=latency)
         else:
             tokens = 0 if self._tokens is None else self._tokens
             failure = self.router.classify(error)
-            outcome = Outcome(
-                ok=False,
-                latency=latency if failure.status_code is not None else None,
-                status_code=failure.status_code,
-                retry_after=failure.retry_after,
+            # Only failures that say something about the key count against its
+            # health: not a 400 or a bug in the calling code.
+            outcome = (
+                Outcome(
+                    ok=False,
+                    latency=latency if failure.status_code is not None else None,
+                    status_code=failure.status_code,
+                    retry_after=failure.retry_after,
+                )
+                if failure.retryable
+                else None
             )
         requests = self.reserved_requests if self._requests is None else self._requests
         self.router.tracker._settle(
@@ -128,6 +139,7 @@ class KeyLease:
             requests - self.reserved_requests,
             self.model,
             outcome,
+            at=self.acquired_at,
         )
 
     def __enter__(self) -> KeyLease:
@@ -188,7 +200,8 @@ class KeyRouter:
 
         Skipped, with an INFO log line: disabled keys, keys cooling down, keys
         with an exhausted limit, and keys whose limits cannot fit ``tokens`` and
-        ``requests``. Raises nothing; an empty list means no key can serve.
+        ``requests``. An empty list means no key can serve; a
+        :class:`ConfigurationError` means no key is registered at all.
         """
         eligible, _ = self._partition(provider, tokens, requests, model, exclude)
         return eligible
@@ -270,7 +283,8 @@ class KeyRouter:
             if result["admitted"]:
                 self.strategy.selected(candidate)
                 key = self.tracker.get_key(candidate.provider, candidate.key_id)
-                return KeyLease(self, key, candidate, tokens, requests, model)
+                at = _parse_iso(result["last_updated"])  # the reservation's own instant
+                return KeyLease(self, key, candidate, tokens, requests, model, at)
             logger.info("Skipping %s: its quota was taken concurrently", candidate.label)
             for q in result["refused_by"]:
                 recoveries.append(_parse_iso(q["resets_at"]))
@@ -319,7 +333,7 @@ class KeyRouter:
         attempts = self.max_attempts if max_attempts is None else max_attempts
         tried: set[tuple[str, str]] = set()
         last: BaseException | None = None
-        for _ in range(attempts):
+        for attempt in range(1, attempts + 1):
             try:
                 lease = self.acquire(provider, tokens, requests, model=model, exclude=tried)
             except QuotaExhaustedError:
@@ -340,9 +354,10 @@ class KeyRouter:
                 if not failure.retryable:
                     raise
                 logger.warning(
-                    "%s failed (%s); trying another key",
+                    "%s failed (%s); %s",
                     lease.key.label,
                     failure.status_code or type(exc).__name__,
+                    "trying another key" if attempt < attempts else "no attempts left",
                 )
                 last = exc
         assert last is not None

@@ -18,15 +18,18 @@ STATUSES: tuple[Status, ...] = ("healthy", "warning", "critical", "exhausted")
 
 
 @lru_cache(maxsize=256)
-def _exact(percent: float) -> Fraction:
+def _ratio(percent: float) -> tuple[int, int]:
     # Through str, so 33.3 means 333/10 exactly, not the nearest binary float.
-    return Fraction(str(percent))
+    exact = Fraction(str(percent))
+    return exact.numerator, exact.denominator
 
 
 def reached(used: int, limit: int, percent: float) -> bool:
     """Whether ``used`` is at least ``percent`` % of ``limit`` (a limit of 0 is
-    always reached). Exact: ``percent`` is read as the decimal it prints as."""
-    return used * 100 >= _exact(percent) * limit
+    always reached). Exact integer arithmetic: ``percent`` is read as the decimal
+    it prints as."""
+    num, den = _ratio(percent)
+    return used * 100 * den >= num * limit
 
 
 def status_for(used: int, limit: int, thresholds: Thresholds) -> Status:

@@ -24,6 +24,7 @@ from .health import (
     Outcome,
     clear_buckets,
     cooldown_op,
+    disable_op,
     health_buckets,
     outcome_ops,
     read_health,
@@ -194,14 +195,15 @@ class QuotaTracker:
         Limits are not enforced here (use :meth:`try_consume` for that), but a
         write that crosses a threshold logs and notifies listeners once.
         """
-        key = self.get_key(provider, key_id)
-        tokens = check_amount(tokens_used, "tokens_used")
-        requests = check_amount(requests_count, "requests_count")
-        if model is not None:
-            check_model(model)
-        now = self.now()
+        key, tokens, requests, now = self._prepare(
+            provider,
+            key_id,
+            (tokens_used, "tokens_used"),
+            (requests_count, "requests_count"),
+            model,
+        )
         counters = list(key_counters(key, self.pool_of(key), model, now))
-        ops = [Op(c.bucket, tokens if c.metric == "tokens" else requests) for c in counters]
+        ops = _usage_ops(counters, tokens, requests)
         _, values = self.backend.apply(ops)
         self._announce(key, counters, ops, values, now)
         return UsageRecord(
@@ -224,17 +226,11 @@ class QuotaTracker:
         concurrency no limit is ever exceeded and the limit is reached exactly.
         A refusal writes nothing.
         """
-        key = self.get_key(provider, key_id)
-        tokens = check_amount(tokens, "tokens")
-        requests = check_amount(requests, "requests")
-        if model is not None:
-            check_model(model)
-        now = self.now()
+        key, tokens, requests, now = self._prepare(
+            provider, key_id, (tokens, "tokens"), (requests, "requests"), model
+        )
         counters = list(key_counters(key, self.pool_of(key), model, now))
-        ops = [
-            Op(c.bucket, tokens if c.metric == "tokens" else requests, limit=c.limit)
-            for c in counters
-        ]
+        ops = _usage_ops(counters, tokens, requests, guarded=True)
         admitted, values = self.backend.apply(ops)
         if admitted:
             self._announce(key, counters, ops, values, now)
@@ -356,8 +352,10 @@ class QuotaTracker:
                     )
                 key = self.get_key(provider, entry["id"] if "id" in entry else entry["key_id"])
                 metric = check_metric(entry.get("metric", "tokens"))
+                # Without a config, registered limits apply (the pool's included).
+                limit = entry.get("daily_limit") if strict else None
                 try:
-                    cands = self._day_candidates(key, metric, entry.get("daily_limit"), now)
+                    cands = self._day_candidates(key, metric, limit, now)
                 except ConfigurationError:
                     if strict:
                         raise
@@ -383,12 +381,12 @@ class QuotaTracker:
     ) -> UsageRecord:
         """Add ``tokens`` and ``requests`` (either may be negative) to the key's
         current counters, unconditionally. Used to reconcile a reservation with
-        what a call really cost; the router's leases do it for you."""
-        key = self.get_key(provider, key_id)
-        tokens = check_amount(tokens, "tokens", allow_negative=True)
-        requests = check_amount(requests, "requests", allow_negative=True)
-        if model is not None:
-            check_model(model)
+        what a call really cost; the router's leases do it for you. Nothing
+        stops a negative adjustment from taking a counter below zero: never
+        refund more than was recorded in the same window."""
+        key, tokens, requests, _ = self._prepare(
+            provider, key_id, (tokens, "tokens"), (requests, "requests"), model, allow_negative=True
+        )
         return self._settle(key, tokens, requests, model, None)
 
     def record_outcome(
@@ -409,14 +407,14 @@ class QuotaTracker:
     def disable_key(self, provider: str, key_id: int | str) -> None:
         """Take the key out of selection until :meth:`enable_key`."""
         key = self.get_key(provider, key_id)
-        self._settle(key, 0, 0, None, Outcome(ok=False, status_code=401), usage=False)
-        logger.error("%s disabled by hand", key.label)
+        self.backend.apply([disable_op(key, self.now())])
+        logger.warning("%s disabled by hand", key.label)
 
     def enable_key(self, provider: str, key_id: int | str) -> None:
         """Re-enable a disabled key and end any cooldown."""
         key = self.get_key(provider, key_id)
         self.backend.delete(clear_buckets(key))
-        logger.warning("%s re-enabled", key.label)
+        logger.info("%s re-enabled", key.label)
 
     def candidates(
         self,
@@ -467,6 +465,7 @@ class QuotaTracker:
                     disabled=state.disabled,
                     position=position,
                     fits=fits,
+                    labels=key.labels,
                 )
             )
         return result
@@ -518,14 +517,20 @@ class QuotaTracker:
         outcome: Outcome | None,
         *,
         usage: bool = True,
+        at: datetime | None = None,
     ) -> UsageRecord:
-        """Apply a usage adjustment and an outcome in one atomic batch."""
+        """Apply a usage adjustment and an outcome in one atomic batch.
+
+        The adjustment goes to the windows holding ``at`` (default: now), so a
+        lease settled after a window boundary reconciles the window it reserved
+        in, never the next one."""
         now = self.now()
-        counters = list(key_counters(key, self.pool_of(key), model, now)) if usage else []
-        ops = [Op(c.bucket, tokens if c.metric == "tokens" else requests) for c in counters]
+        when = now if at is None else at
+        counters = list(key_counters(key, self.pool_of(key), model, when)) if usage else []
+        ops = _usage_ops(counters, tokens, requests)
         extra = outcome_ops(key, outcome, now) if outcome is not None else []
         _, values = self.backend.apply([*ops, *extra])
-        self._announce(key, counters, ops, values, now)
+        self._announce(key, counters, ops, values, when)
         if outcome is not None:
             self._after_outcome(key, outcome, now, values[-1] if outcome.rate_limited else 0)
         if not usage:
@@ -561,6 +566,24 @@ class QuotaTracker:
             to_iso(until),
         )
         return until
+
+    def _prepare(
+        self,
+        provider: str,
+        key_id: int | str,
+        tokens: tuple[Any, str],
+        requests: tuple[Any, str],
+        model: str | None,
+        *,
+        allow_negative: bool = False,
+    ) -> tuple[ApiKey, int, int, datetime]:
+        """Validate a write's arguments, all before anything is written."""
+        key = self.get_key(provider, key_id)
+        t = check_amount(*tokens, allow_negative=allow_negative)
+        r = check_amount(*requests, allow_negative=allow_negative)
+        if model is not None:
+            check_model(model)
+        return key, t, r, self.now()
 
     def _key_day_counters(self, key: ApiKey, now: datetime) -> list[Counter]:
         # The key's own day counters always come first: tokens, then requests.
@@ -658,6 +681,17 @@ class QuotaTracker:
                 listener(event)
             except Exception:
                 logger.exception("quota_kit listener %r failed on %s", listener, event)
+
+
+def _usage_ops(
+    counters: Sequence[Counter], tokens: int, requests: int, *, guarded: bool = False
+) -> list[Op]:
+    """One op per counter adding ``tokens`` or ``requests``; guarded by its limit
+    when ``guarded``."""
+    return [
+        Op(c.bucket, tokens if c.metric == "tokens" else requests, c.limit if guarded else None)
+        for c in counters
+    ]
 
 
 _default: QuotaTracker | None = None

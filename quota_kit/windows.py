@@ -72,15 +72,18 @@ class DailyReset:
     def boundary(self, day: date) -> datetime:
         """The reset instant (UTC) that starts the local calendar ``day``.
 
-        A reset time that falls in a DST gap maps to the instant just after the
-        gap; one that occurs twice maps to its first occurrence.
+        A reset time inside a DST gap is read with the offset in force before the
+        gap, so it moves forward by the gap's length (02:30 becomes 03:30
+        daylight time); one that occurs twice maps to its first occurrence.
         """
         local = datetime.combine(day, self.time, tzinfo=_zone(self.timezone))
         return local.astimezone(UTC)
 
     def window_at(self, now: datetime) -> Window:
         """The day window containing the aware instant ``now``."""
-        now = now.astimezone(UTC)
+        return _day_window(self, now.astimezone(UTC))
+
+    def _compute(self, now: datetime) -> Window:
         day = now.astimezone(_zone(self.timezone)).date()
         start = self.boundary(day)
         while start > now:
@@ -93,6 +96,13 @@ class DailyReset:
         return Window("day", start, end, f"d{day:%Y%m%d}")
 
 
+@lru_cache(maxsize=512)
+def _day_window(reset: DailyReset, now: datetime) -> Window:
+    # Memoised: ranking many keys asks for the same windows at the same instant.
+    return reset._compute(now)
+
+
+@lru_cache(maxsize=512)
 def span_window(now: datetime, seconds: int, prefix: str) -> Window:
     """The window of ``seconds`` length aligned on the Unix epoch that holds ``now``."""
     ts = int(now.timestamp() // seconds)

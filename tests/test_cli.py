@@ -22,8 +22,10 @@ def test_demo_reports_every_key_consistently(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = _run(capsys, "demo", "--backend", f"diskcache://{tmp_path}")
-    admitted, refused = map(int, re.search(r"(\d+) admitted, (\d+) refused", out).groups())  # type: ignore[union-attr]
-    assert admitted + refused == 300 and refused > 0
+    summary = re.search(r"(\d+) served, (\d+) refused for lack of quota, (\d+) failed", out)
+    assert summary is not None
+    served, refused, failed = map(int, summary.groups())
+    assert served + refused + failed == 300 and served > 0
     blocks = re.findall(
         r"(\w+) Key (\d+):\n  ├─ Used today: ([\d,]+) tokens \(([\d.]+)%\)\n"
         r"  ├─ Remaining: ([\d,]+) tokens \([\d.]+%\)\n  └─ Status: \S+ (\w+)",
@@ -40,10 +42,23 @@ def test_demo_reports_every_key_consistently(
     assert total > 0
 
 
-def test_demo_starts_from_zero_each_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    first = _run(capsys, "demo", "--backend", f"diskcache://{tmp_path}")
-    second = _run(capsys, "demo", "--backend", f"diskcache://{tmp_path}")
-    assert first == second
+def test_default_demo_starts_from_zero_each_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = _run(capsys, "demo")
+    assert (tmp_path / ".quota-kit-demo").is_dir()
+    second = _run(capsys, "demo")
+    assert first.replace(str(tmp_path), "") == second.replace(str(tmp_path), "")
+
+
+def test_demo_on_a_given_store_accumulates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"diskcache://{tmp_path}"
+    first = _run(capsys, "demo", "--backend", url, "--requests", "10")
+    second = _run(capsys, "demo", "--backend", url, "--requests", "10")
+    assert first != second  # nothing of the user's store is wiped
 
 
 def test_bad_backend_url_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,4 +74,5 @@ def test_python_dash_m(tmp_path: Path) -> None:
         timeout=60,
         check=True,
     )
-    assert "Simulated 20 requests" in proc.stdout
+    assert "Routed 20 simulated requests" in proc.stdout
+    assert "Smart choice" in proc.stdout

@@ -76,13 +76,55 @@ def test_lease_without_report_keeps_the_estimate(tracker: QuotaTracker) -> None:
     assert tracker.get_today_usage("groq", 1)["tokens_used"] == 300
 
 
+def key1(tracker: QuotaTracker) -> Candidate:
+    (c,) = [c for c in tracker.candidates("groq") if c.key_id == 1]
+    return c
+
+
 def test_lease_on_error_refunds_tokens_and_records_failure(tracker: QuotaTracker) -> None:
     router = KeyRouter(tracker, strategy="priority")
-    with pytest.raises(RuntimeError), router.acquire("groq", tokens=500):
-        raise RuntimeError("client bug")
+    with pytest.raises(ConnectionError), router.acquire("groq", tokens=500):
+        raise ConnectionError("reset by peer")
     assert tracker.get_today_usage("groq", 1) == {"tokens_used": 0, "requests_count": 1}
-    (c,) = [c for c in tracker.candidates("groq") if c.key_id == 1]
-    assert c.health == 0.0
+    assert key1(tracker).health == 0.0
+
+
+def test_errors_that_are_not_the_keys_fault_leave_health_alone(tracker: QuotaTracker) -> None:
+    router = KeyRouter(tracker, strategy="priority")
+    with pytest.raises(RuntimeError), router.acquire("groq", tokens=500):
+        raise RuntimeError("bug in the calling code")
+    with pytest.raises(ProviderError), router.acquire("groq", tokens=500):
+        raise ProviderError(400, "bad prompt")
+    assert tracker.get_today_usage("groq", 1) == {"tokens_used": 0, "requests_count": 2}
+    assert key1(tracker).health == 1.0
+
+
+def test_lease_settles_in_the_window_it_reserved_in(
+    tracker: QuotaTracker, clock: FakeClock
+) -> None:
+    minute_key = {"provider": "groq", "key_id": 9, "tokens_per_minute": 1000}
+    tracker.register_key(minute_key)
+    clock.set(START.replace(hour=23, minute=59, second=50))
+    router = KeyRouter(tracker, strategy="priority")
+    with router.acquire("groq", tokens=900) as lease:
+        assert lease.key_id == 1
+        clock.advance(seconds=20)  # the call ends after midnight
+        lease.report(tokens=300)
+    assert tracker.get_today_usage("groq", 1)["tokens_used"] == 0  # the new day is untouched
+    clock.set(START.replace(hour=23, minute=59, second=50))
+    assert tracker.get_today_usage("groq", 1)["tokens_used"] == 300
+    # The same holds for minute windows, which calls cross all the time.
+    with router.acquire(
+        "groq", tokens=900, exclude={("groq", "1"), ("groq", "2"), ("groq", "3")}
+    ) as lease:
+        assert lease.key_id == 9
+        clock.advance(seconds=15)
+        lease.report(tokens=100)
+    (q,) = next(c for c in tracker.candidates("groq") if c.key_id == 9).quotas
+    assert q["window"] == "minute" and q["used"] == 0  # next minute: nothing leaked in
+    clock.advance(seconds=-15)
+    (q,) = next(c for c in tracker.candidates("groq") if c.key_id == 9).quotas
+    assert q["used"] == 100
 
 
 def test_rate_limit_cools_the_key_for_retry_after_and_falls_back(
@@ -323,3 +365,20 @@ def test_selection_is_exactly_the_keys_that_fit(
     else:
         with pytest.raises(QuotaExhaustedError):
             KeyRouter(tracker).acquire("p", tokens, requests)
+
+
+def test_disabling_by_hand_is_not_a_failure(tracker: QuotaTracker) -> None:
+    tracker.disable_key("groq", 1)
+    c = key1(tracker)
+    assert c.disabled and c.health == 1.0
+    assert [c.key_id for c in KeyRouter(tracker).select("groq")] == [2, 3]
+
+
+def test_labels_reach_custom_strategies(backend: StorageBackend, clock: FakeClock) -> None:
+    class Cheapest(ScoringStrategy):
+        def score(self, candidate: Candidate) -> float:
+            return 100 - float(candidate.labels.get("price", 0))
+
+    keys = [{**k, "labels": {"price": str(10 - k["key_id"])}} for k in groq_keys()]
+    tracker = QuotaTracker(backend, keys=keys, clock=clock)
+    assert [c.key_id for c in KeyRouter(tracker, Cheapest()).select("groq")] == [3, 2, 1]

@@ -405,3 +405,63 @@ def test_bad_key_config(make: MakeTracker, key: dict[str, Any], message: str) ->
 def test_bad_thresholds() -> None:
     with pytest.raises(ConfigurationError, match="warning < critical"):
         QuotaTracker(thresholds={"warning": 95, "critical": 90})
+
+
+# ------------------------------------------------------- adjustments, outcomes
+
+
+def test_adjust_usage_moves_counters_both_ways(make: MakeTracker) -> None:
+    tracker = make(keys=[{**GROQ, "tokens_per_minute": 5000}])
+    tracker.try_consume("groq", 1, 1000)
+    assert tracker.adjust_usage("groq", 1, -400)["tokens_used"] == 600
+    assert tracker.adjust_usage("groq", 1, 50, requests=2)["requests_count"] == 3
+    minute = [q for q in tracker.try_consume("groq", 1, 0)["quotas"] if q["window"] == "minute"]
+    assert [q["used"] for q in minute if q["metric"] == "tokens"] == [650]
+    with pytest.raises(InvalidInputError, match="at most 2"):
+        tracker.adjust_usage("groq", 1, -(2**53) - 1)
+
+
+def test_record_outcome(make: MakeTracker, clock: FakeClock) -> None:
+    from quota_kit import Outcome
+
+    tracker = make(keys=[GROQ])
+    assert tracker.record_outcome("groq", 1, Outcome(ok=True, latency=0.4)) is None
+    assert tracker.record_outcome("groq", 1, Outcome(ok=False, latency=0.2)) is None
+    (c,) = tracker.candidates("groq")
+    assert (c.health, c.latency) == (0.5, pytest.approx(0.3))
+    until = tracker.record_outcome("groq", 1, Outcome(ok=False, status_code=429, retry_after=5))
+    assert until == clock() + timedelta(seconds=5)
+    assert tracker.candidates("groq")[0].cooldown_until == until
+
+
+def test_health_forgets_old_outcomes(make: MakeTracker, clock: FakeClock) -> None:
+    from quota_kit import Outcome
+
+    tracker = make(keys=[GROQ])
+    tracker.record_outcome("groq", 1, Outcome(ok=False, latency=2.0))
+    clock.advance(minutes=4)
+    tracker.record_outcome("groq", 1, Outcome(ok=True, latency=0.5))
+    mid = tracker.candidates("groq")[0]
+    assert 0 < mid.health < 1 and mid.latency is not None
+    clock.advance(minutes=11)  # beyond the sliding five minutes of both
+    late = tracker.candidates("groq")[0]
+    assert (late.health, late.latency) == (1.0, None)
+
+
+def test_disable_and_enable_by_hand(make: MakeTracker) -> None:
+    tracker = make(keys=[GROQ])
+    tracker.disable_key("groq", 1)
+    assert tracker.candidates("groq")[0].disabled
+    assert tracker.get_today_usage("groq", 1) == {"tokens_used": 0, "requests_count": 0}
+    tracker.enable_key("groq", 1)
+    assert not tracker.candidates("groq")[0].disabled
+
+
+def test_get_all_quotas_defaults_include_pool_limits(make: MakeTracker) -> None:
+    tracker = make(
+        pools=[{"pool_id": "org", "tokens_per_day": 1000}],
+        keys=[{**GROQ, "pool": "org"}, {**GROQ, "key_id": 2, "pool": "org"}],
+    )
+    tracker.log_usage("groq", 1, tokens_used=900)
+    quotas = [entry["quota"] for entry in tracker.get_all_quotas()["groq"]]
+    assert [(q["scope"], q["remaining"]) for q in quotas] == [("pool:org", 100), ("pool:org", 100)]

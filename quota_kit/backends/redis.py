@@ -4,7 +4,7 @@ Layout
 ------
 Each bucket is one Redis string key holding a decimal integer::
 
-    {prefix}{{{partition}}}:{name}        e.g.  quota_kit:{acct-42}:tokens:2024-06-01
+    {prefix}{{{partition}}}:{name}   e.g.  quota_kit:{k:groq/1}:k:groq/1|d20261203|tokens
 
 The partition sits in curly braces, which makes it the Redis Cluster *hash tag*:
 every bucket of one partition hashes to the same slot, so the buckets one

@@ -8,7 +8,7 @@ method. Higher is better.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
@@ -41,7 +41,8 @@ class Candidate:
     """Registration order, used to break ties."""
     fits: bool = True
     """Whether the request being routed fits every limit of the key."""
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """The key's ``labels`` (from :class:`~quota_kit.ApiKey`), for custom scoring."""
 
     @property
     def ident(self) -> tuple[str, str]:
@@ -87,7 +88,8 @@ class ScoringStrategy:
             name = "cheapest"
 
             def score(self, candidate):
-                return 100 - candidate.extra.get("price", 0)
+                # ApiKey(..., labels={"price": "3"}) reaches the candidate as labels
+                return 100 - float(candidate.labels.get("price", 0))
 
     A subclass with a ``name`` is registered and can be chosen by that name
     (``KeyRouter(strategy="cheapest")``). Scores should stay within 0..100.
