@@ -473,10 +473,13 @@ class QuotaTracker:
     def reset_daily_quotas(
         self, provider: str | None = None, key_id: int | str | None = None
     ) -> None:
-        """Zero the current day and minute counters of registered keys (all, one
-        provider's, or one key's) and of their pools. Meant for tests and manual
-        operations; normal resets happen at the window boundary by themselves."""
+        """Zero the current day and minute counters of registered keys: all of
+        them, one provider's, or one key's. Pool counters are zeroed only by a
+        full reset (no arguments), since a pool holds other keys' usage too.
+        Meant for tests and manual operations; normal resets happen at the
+        window boundary by themselves."""
         now = self.now()
+        everything = provider is None and key_id is None
         if key_id is not None:
             if provider is None:
                 raise InvalidInputError("key_id needs a provider")
@@ -489,7 +492,7 @@ class QuotaTracker:
             c.bucket.name: c.bucket
             for key in targets
             for model in [None, *key.models]
-            for c in key_counters(key, self.pool_of(key), model, now)
+            for c in key_counters(key, self.pool_of(key) if everything else None, model, now)
         }
         logger.info("Manually resetting %d quota counters", len(buckets))
         self.backend.delete(list(buckets.values()))

@@ -465,3 +465,17 @@ def test_get_all_quotas_defaults_include_pool_limits(make: MakeTracker) -> None:
     tracker.log_usage("groq", 1, tokens_used=900)
     quotas = [entry["quota"] for entry in tracker.get_all_quotas()["groq"]]
     assert [(q["scope"], q["remaining"]) for q in quotas] == [("pool:org", 100), ("pool:org", 100)]
+
+
+def test_resetting_one_pooled_key_keeps_the_pool(make: MakeTracker) -> None:
+    tracker = make(
+        pools=[{"pool_id": "org", "tokens_per_day": 1000}],
+        keys=[{**GROQ, "pool": "org"}, {**GROQ, "key_id": 2, "pool": "org"}],
+    )
+    tracker.log_usage("groq", 1, tokens_used=300)
+    tracker.log_usage("groq", 2, tokens_used=200)
+    tracker.reset_daily_quotas("groq", 1)
+    assert tracker.get_today_usage("groq", 1)["tokens_used"] == 0
+    assert tracker.get_remaining_quota("groq", 2)["remaining"] == 500  # pool still counts both
+    tracker.reset_daily_quotas()
+    assert tracker.get_remaining_quota("groq", 2)["remaining"] == 1000
