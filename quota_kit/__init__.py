@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+import logging
+
 from .backends import (
     Bucket,
     Op,
@@ -46,6 +48,11 @@ from .tracker import QuotaTracker, get_quota_tracker, set_quota_tracker
 from .windows import DailyReset, Window
 
 __version__ = "0.1.0"
+
+# Library convention: emit records, let the application decide where they go.
+# Threshold warnings reach any handler the application configures (or use
+# listeners=[...] to act on them directly).
+logging.getLogger("quota_kit").addHandler(logging.NullHandler())
 
 __all__ = [
     "ApiKey",

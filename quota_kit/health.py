@@ -43,6 +43,7 @@ __all__ = [
 SPAN = 300  # seconds per outcome window
 _FOREVER = 10 * 365 * 86400  # the disabled flag's expiry: ten years
 _WEEK = 7 * 86400
+MAX_REST = float(_WEEK)  # no rest is longer, whatever a provider's retry-after says
 
 
 class HealthPolicy(BaseModel):
@@ -51,7 +52,7 @@ class HealthPolicy(BaseModel):
     A rate-limited key rests for ``retry-after`` when the provider sent one, else
     for ``base_cooldown`` seconds; each further rate limit within the hour
     doubles (``escalation``) the rest, up to ``max_cooldown`` (a longer
-    retry-after is always honoured).
+    retry-after is honoured, up to a week).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -64,7 +65,7 @@ class HealthPolicy(BaseModel):
         """Seconds to rest after the ``strikes``-th rate limit within the hour."""
         first = retry_after if retry_after is not None else self.base_cooldown
         escalated = min(self.max_cooldown, first * self.escalation ** max(0, strikes - 1))
-        return max(escalated, retry_after or 0.0)
+        return min(max(escalated, retry_after or 0.0), MAX_REST)
 
 
 @dataclass(frozen=True, slots=True)

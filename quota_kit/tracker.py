@@ -8,6 +8,7 @@ Every public call is one backend call, hence one round trip on networked stores.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
@@ -146,7 +147,9 @@ class QuotaTracker:
 
     def registered_keys(self, provider: str | None = None) -> list[ApiKey]:
         """Registered keys, optionally of one provider, in registration order."""
-        return [k for k in self._keys.values() if provider is None or k.provider == provider]
+        with self._lock:
+            keys = list(self._keys.values())
+        return [k for k in keys if provider is None or k.provider == provider]
 
     def pools(self) -> list[Pool]:
         return list(self._pools.values())
@@ -711,8 +714,6 @@ def get_quota_tracker() -> QuotaTracker:
     global _default
     with _default_lock:
         if _default is None:
-            import os
-
             _default = QuotaTracker(os.environ.get("QUOTA_KIT_BACKEND", "memory://"))
         return _default
 

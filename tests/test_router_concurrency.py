@@ -6,6 +6,8 @@ import multiprocessing
 import threading
 from typing import Any
 
+import pytest
+
 from quota_kit import FakeClock, KeyRouter, QuotaExhaustedError, QuotaTracker
 from tests.conftest import START, BackendFactory
 
@@ -18,19 +20,23 @@ KEYS: list[dict[str, Any]] = [
 ESTIMATE = 100
 
 
-def actual_cost(i: int) -> int:
-    """What call number ``i`` really cost: at most the estimate, often less."""
-    return ESTIMATE if i % 3 == 0 else (i * 37) % ESTIMATE
+def actual_cost(i: int, refunds: bool) -> int:
+    """What call number ``i`` really cost: the estimate, or often less."""
+    if not refunds or i % 3 == 0:
+        return ESTIMATE
+    return (i * 37) % ESTIMATE
 
 
-def _worker(tracker: QuotaTracker, first: int, count: int) -> tuple[int, int, dict[str, int]]:
+def _worker(
+    tracker: QuotaTracker, first: int, count: int, refunds: bool = True
+) -> tuple[int, int, dict[str, int]]:
     router = KeyRouter(tracker, strategy="random-weighted")
     spent = leases = 0
     per_key: dict[str, int] = {}
     for i in range(first, first + count):
         try:
             with router.acquire("groq", tokens=ESTIMATE) as lease:
-                cost = actual_cost(i)
+                cost = actual_cost(i, refunds)
                 lease.report(tokens=cost, latency=0.01)
         except QuotaExhaustedError:
             continue
@@ -57,7 +63,10 @@ def _merge(results: list[tuple[int, int, dict[str, int]]]) -> tuple[int, dict[st
     return sum(r[0] for r in results), per_key
 
 
-def test_threads_never_over_admit_and_settle_exactly(backend_factory: BackendFactory) -> None:
+@pytest.mark.parametrize("refunds", [True, False], ids=["with-refunds", "no-refunds"])
+def test_threads_never_over_admit_and_settle_exactly(
+    backend_factory: BackendFactory, refunds: bool
+) -> None:
     tracker = QuotaTracker(backend_factory.new(), pools=POOLS, keys=KEYS, clock=FakeClock(START))
     results: list[tuple[int, int, dict[str, int]]] = []
     lock = threading.Lock()
@@ -65,7 +74,7 @@ def test_threads_never_over_admit_and_settle_exactly(backend_factory: BackendFac
 
     def run(n: int) -> None:
         barrier.wait()
-        out = _worker(tracker, n * 1000, 30)
+        out = _worker(tracker, n * 1000, 30, refunds)
         with lock:
             results.append(out)
 
@@ -77,24 +86,27 @@ def test_threads_never_over_admit_and_settle_exactly(backend_factory: BackendFac
     assert len(results) == 6
     spent, per_key = _merge(results)
     _check(tracker, spent, per_key)
-    # Demand (180 reservations of 100) is above supply (5,500 tokens), so some
-    # reservations must have been refused.
+    # Demand (180 reservations of 100) is above supply (5,500 tokens). Without
+    # refunds every key must end exactly full: admitted up to the limit, never past.
+    if not refunds:
+        assert per_key == {"1": 2000, "2": 2000, "3": 1500}
     assert sum(r[1] for r in results) < 180
 
 
-def _process(url: str, n: int, queue: Any) -> None:
+def _process(url: str, n: int, refunds: bool, queue: Any) -> None:
     tracker = QuotaTracker(url, pools=POOLS, keys=KEYS, clock=FakeClock(START))
-    queue.put(_worker(tracker, n * 1000, 40))
+    queue.put(_worker(tracker, n * 1000, 40, refunds))
     tracker.close()
 
 
+@pytest.mark.parametrize("refunds", [True, False], ids=["with-refunds", "no-refunds"])
 def test_processes_never_over_admit_and_settle_exactly(
-    shared_backend_factory: BackendFactory,
+    shared_backend_factory: BackendFactory, refunds: bool
 ) -> None:
     backend, url = shared_backend_factory.new_with_url()
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_process, args=(url, n, queue)) for n in range(4)]
+    procs = [ctx.Process(target=_process, args=(url, n, refunds, queue)) for n in range(4)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=120) for _ in procs]
@@ -103,4 +115,6 @@ def test_processes_never_over_admit_and_settle_exactly(
         assert p.exitcode == 0
     spent, per_key = _merge(results)
     _check(QuotaTracker(backend, pools=POOLS, keys=KEYS, clock=FakeClock(START)), spent, per_key)
+    if not refunds:
+        assert per_key == {"1": 2000, "2": 2000, "3": 1500}
     assert sum(r[1] for r in results) < 160

@@ -479,3 +479,11 @@ def test_resetting_one_pooled_key_keeps_the_pool(make: MakeTracker) -> None:
     assert tracker.get_remaining_quota("groq", 2)["remaining"] == 500  # pool still counts both
     tracker.reset_daily_quotas()
     assert tracker.get_remaining_quota("groq", 2)["remaining"] == 1000
+
+
+def test_absurd_retry_after_is_capped_at_a_week(make: MakeTracker, clock: FakeClock) -> None:
+    from quota_kit import Outcome
+
+    tracker = make(keys=[GROQ])
+    until = tracker.record_outcome("groq", 1, Outcome(ok=False, status_code=429, retry_after=1e12))
+    assert until == clock() + timedelta(days=7)

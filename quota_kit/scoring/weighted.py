@@ -45,12 +45,13 @@ class WeightedScore(ScoringStrategy):
 
     def score(self, candidate: Candidate) -> float:
         wq, wh, wl, wp = self.weights
-        return (
+        score = (
             wq * quota_factor(candidate)
             + wh * health_factor(candidate)
             + wl * latency_factor(candidate, self.latency_reference)
             + wp * priority_factor(candidate)
         )
+        return min(100.0, score)  # normalised weights may sum to 100 plus an ulp
 
     def __repr__(self) -> str:
         q, h, lat, p = (round(w, 2) for w in self.weights)
