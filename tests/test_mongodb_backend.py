@@ -19,18 +19,16 @@ from collections.abc import Callable, Iterator
 from datetime import timezone
 from typing import Any
 
+import mongomock
+import pymongo
 import pytest
+from pymongo.errors import AutoReconnect, DuplicateKeyError, ServerSelectionTimeoutError
 
-mongomock = pytest.importorskip("mongomock")
-pymongo = pytest.importorskip("pymongo")
-
-from pymongo.errors import AutoReconnect, DuplicateKeyError, ServerSelectionTimeoutError  # noqa: E402
-
-from quota_kit.backends import backend_from_url  # noqa: E402
-from quota_kit.backends.base import Bucket, Op  # noqa: E402
-from quota_kit.backends.memory import MemoryBackend  # noqa: E402
-from quota_kit.backends.mongodb import MongoBackend, field_name  # noqa: E402
-from quota_kit.errors import (  # noqa: E402
+from quota_kit.backends import backend_from_url
+from quota_kit.backends.base import Bucket, Op
+from quota_kit.backends.memory import MemoryBackend
+from quota_kit.backends.mongodb import MongoBackend, field_name
+from quota_kit.errors import (
     BackendUnavailableError,
     ConfigurationError,
     MissingDependencyError,

@@ -15,17 +15,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
+from redis.crc import key_slot
 
-redis = pytest.importorskip("redis")
-
-from redis.crc import key_slot  # noqa: E402
-
-from quota_kit.backends import backend_from_url  # noqa: E402
-from quota_kit.backends.base import Bucket, Op  # noqa: E402
-from quota_kit.backends.memory import MemoryBackend  # noqa: E402
-from quota_kit.backends.redis import RedisBackend  # noqa: E402
-from quota_kit.errors import BackendUnavailableError, ConfigurationError  # noqa: E402
-from tests.support.redis_server import counting_client  # noqa: E402
+from quota_kit.backends import backend_from_url
+from quota_kit.backends.base import Bucket, Op
+from quota_kit.backends.memory import MemoryBackend
+from quota_kit.backends.redis import RedisBackend
+from quota_kit.errors import BackendUnavailableError, ConfigurationError
+from tests.support.redis_server import counting_client
 
 pytestmark = pytest.mark.redis
 
